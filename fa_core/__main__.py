@@ -1,0 +1,5 @@
+import sys
+
+from fa_core.cli import main
+
+sys.exit(main())

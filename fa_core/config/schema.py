@@ -1,0 +1,147 @@
+"""The config schema: finetune-anything's YAML (train / val / test) plus the keys it lacks.
+
+Every field has a one-line doc in its metadata; `fa_core.config.reference` prints them.
+Free-form `params` sections are checked against the constructor they feed (model, dataset,
+transform, loss, scheduler) by `fa_core.config.checks`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+DEVICES = ("auto", "cpu", "cuda")
+AMP_MODES = ("auto", "off", "bf16", "fp16")
+
+
+def doc(text: str, **extra: Any) -> Dict[str, Any]:
+    return {"doc": text, **extra}
+
+
+@dataclass
+class ModelConfig:
+    sam_name: str = field(default="sem_sam", metadata=doc("registered model name (fa_core.models.MODELS)"))
+    params: Dict[str, Any] = field(
+        default_factory=dict,
+        metadata=doc("constructor arguments: fix_img_en, fix_prompt_en, fix_mask_de, ckpt_path, class_num, model_type, image_size"),
+    )
+    init_weights: Optional[str] = field(
+        default=None, metadata=doc("fine-tuned weights to start from: an fa_core checkpoint or a finetune-anything model.pth")
+    )
+
+
+@dataclass
+class DatasetConfig:
+    name: str = field(default="synthetic", metadata=doc("registered dataset name: base_sem, torch_voc_sem, synthetic, ..."))
+    params: Dict[str, Any] = field(default_factory=dict, metadata=doc("dataset constructor arguments"))
+    transforms: Optional[Dict[str, Any]] = field(
+        default=None, metadata=doc("ordered transforms, name -> {params: ...}; applied jointly to image and mask")
+    )
+    target_transforms: Optional[Dict[str, Any]] = field(
+        default=None,
+        metadata=doc("accepted for finetune-anything configs; masks follow `transforms` (nearest-neighbour resize)"),
+    )
+
+
+@dataclass
+class LossConfig:
+    weight: float = field(default=1.0, metadata=doc("weight of this loss in the total"))
+    params: Optional[Dict[str, Any]] = field(default=None, metadata=doc("loss constructor arguments"))
+    label_one_hot: bool = field(default=False, metadata=doc("pass one-hot targets (BxCxHxW) instead of class indices"))
+
+
+@dataclass
+class OptParams:
+    lr_default: float = field(default=1e-3, metadata=doc("learning rate of the default parameter group"))
+    wd_default: float = field(default=1e-4, metadata=doc("weight decay of the default parameter group"))
+    momentum: float = field(default=0.9, metadata=doc("SGD momentum"))
+    lr_list: List[float] = field(default_factory=list, metadata=doc("learning rate of each group in group_keys"))
+    group_keys: List[List[str]] = field(
+        default_factory=list, metadata=doc("per group, substrings of parameter names that put a parameter in it")
+    )
+    wd_list: List[float] = field(default_factory=list, metadata=doc("weight decay of each group in group_keys"))
+
+    def check(self, path: str) -> List[str]:
+        lengths = {"lr_list": len(self.lr_list), "wd_list": len(self.wd_list), "group_keys": len(self.group_keys)}
+        if len(set(lengths.values())) > 1:
+            given = ", ".join(f"{k}={v}" for k, v in lengths.items())
+            return [f"{path}: lr_list, wd_list and group_keys need one entry per group ({given})"]
+        return []
+
+
+@dataclass
+class TrainConfig:
+    experiment_name: str = field(default="semantic_sam", metadata=doc("run folder name under the model/log folders"))
+    model: ModelConfig = field(default_factory=ModelConfig, metadata=doc("the model to fine-tune"))
+    dataset: DatasetConfig = field(default_factory=DatasetConfig, metadata=doc("training data"))
+    losses: Dict[str, LossConfig] = field(
+        default_factory=lambda: {"ce": LossConfig()}, metadata=doc("loss name -> {weight, params, label_one_hot}")
+    )
+    opt_params: OptParams = field(default_factory=OptParams, metadata=doc("learning rates, weight decay, groups"))
+    opt_name: str = field(default="sgd", metadata=doc("optimizer: sgd, adam, adamw"))
+    scheduler_name: str = field(default="cosine", metadata=doc("lr schedule, stepped per iteration"))
+    scheduler_params: Dict[str, Any] = field(default_factory=dict, metadata=doc("lr schedule arguments"))
+    max_iter: int = field(default=1000, metadata=doc("training iterations"))
+    log_iter: int = field(default=20, metadata=doc("iterations between log lines"))
+    eval_iter: int = field(default=200, metadata=doc("iterations between validations and checkpoints"))
+    runner_name: str = field(default="sem_runner", metadata=doc("registered runner name"))
+    bs: int = field(default=8, metadata=doc("batch size (per process under DDP)"))
+    num_workers: int = field(default=2, metadata=doc("data loader worker processes"))
+    drop_last: bool = field(default=True, metadata=doc("drop the incomplete last batch of each epoch"))
+    use_tensorboard: bool = field(default=False, metadata=doc("write TensorBoard event files"))
+    tensorboard_folder: str = field(default="./experiment/tensorboard", metadata=doc("TensorBoard root folder"))
+    log_folder: str = field(default="./experiment/log", metadata=doc("log file root folder"))
+    model_folder: str = field(default="./experiment/model", metadata=doc("checkpoint root folder"))
+    # Keys finetune-anything lacks.
+    device: str = field(default="auto", metadata=doc("auto (cuda if available), cpu, cuda or cuda:N"))
+    seed: int = field(default=0, metadata=doc("seed of weights init, data order and augmentation"))
+    ignore_index: int = field(default=255, metadata=doc("label value excluded from losses and metrics"))
+    amp: str = field(default="auto", metadata=doc("mixed precision on CUDA: auto (bf16 if supported), off, bf16, fp16", choices=AMP_MODES))
+    grad_clip: Optional[float] = field(default=None, metadata=doc("clip the gradient norm to this value"))
+    validate_data: bool = field(default=True, metadata=doc("check every image/mask pair before training"))
+
+    def check(self, path: str) -> List[str]:
+        problems = []
+        for key in ("max_iter", "log_iter", "eval_iter", "bs"):
+            value = getattr(self, key)
+            if isinstance(value, int) and value <= 0:
+                problems.append(f"{path}.{key}: must be a positive integer, got {value}")
+        if isinstance(self.num_workers, int) and self.num_workers < 0:
+            problems.append(f"{path}.num_workers: must be >= 0, got {self.num_workers}")
+        device = self.device if isinstance(self.device, str) else ""
+        if device.split(":")[0] not in DEVICES:
+            problems.append(f"{path}.device: '{self.device}' is not allowed; use auto, cpu, cuda or cuda:N")
+        if not self.losses:
+            problems.append(f"{path}.losses: at least one loss is required")
+        return problems
+
+
+@dataclass
+class EvalSplitConfig:
+    dataset: Optional[DatasetConfig] = field(default=None, metadata=doc("evaluation data"))
+    bs: int = field(default=1, metadata=doc("batch size"))
+    num_workers: int = field(default=0, metadata=doc("data loader worker processes"))
+    drop_last: bool = field(default=False, metadata=doc("ignored for evaluation: every sample is scored"))
+
+
+@dataclass
+class ValConfig(EvalSplitConfig):
+    def check(self, path: str) -> List[str]:
+        return [] if self.dataset is not None else [f"{path}.dataset: required key is missing"]
+
+
+@dataclass
+class TestConfig(EvalSplitConfig):
+    need_test: bool = field(default=False, metadata=doc("evaluate on the test split after training"))
+
+    def check(self, path: str) -> List[str]:
+        if self.need_test and self.dataset is None:
+            return [f"{path}.dataset: required when {path}.need_test is true"]
+        return []
+
+
+@dataclass
+class Config:
+    train: TrainConfig = field(default_factory=TrainConfig, metadata=doc("training"))
+    val: ValConfig = field(default_factory=ValConfig, metadata=doc("validation"))
+    test: TestConfig = field(default_factory=TestConfig, metadata=doc("testing"))

@@ -1,0 +1,1 @@
+"""Losses, optimizers, schedulers, metrics, checkpoints and the training runner."""
