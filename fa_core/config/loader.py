@@ -78,9 +78,14 @@ def parse_config(data: Dict[str, Any], source: str = "config") -> Config:
 
     problems: List[str] = []
     config = from_dict(Config, data, "", problems)
-    problems = [p.lstrip(".") for p in problems]
     if not problems:
         problems = cross_check(config)
+    else:
+        # Still report registry and params problems, if the mistyped values let the checks run.
+        try:
+            problems += cross_check(config)
+        except Exception:
+            pass
     if problems:
         raise ConfigError(f"invalid config ({source}):\n  " + "\n  ".join(problems))
     return config

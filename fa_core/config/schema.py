@@ -136,7 +136,7 @@ class TestConfig(EvalSplitConfig):
 
     def check(self, path: str) -> List[str]:
         if self.need_test and self.dataset is None:
-            return [f"{path}.dataset: required when {path}.need_test is true"]
+            return [f"{path}.dataset: required when {path}.need_test is true".lstrip(".")]
         return []
 
 

@@ -17,6 +17,10 @@ T = TypeVar("T")
 _MISSING = object()
 
 
+def join(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
 def from_dict(cls: Type[T], data: Any, path: str, problems: List[str]) -> T:
     """Build dataclass `cls` from `data`; append 'path: message' strings to `problems`."""
     if data is None:
@@ -27,11 +31,11 @@ def from_dict(cls: Type[T], data: Any, path: str, problems: List[str]) -> T:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     for key in data:
         if key not in fields:
-            problems.append(unknown_key_message(path, str(key), fields))
+            problems.append(unknown_key_message(path, str(key), fields).lstrip("."))
     hints = typing.get_type_hints(cls)
     values = {}
     for name, field in fields.items():
-        key_path = f"{path}.{name}"
+        key_path = join(path, name)
         if name in data:
             values[name] = convert(data[name], hints[name], key_path, problems, field.metadata.get("choices"))
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
@@ -77,7 +81,7 @@ def convert(value: Any, hint: Any, path: str, problems: List[str], choices=None)
             problems.append(f"{path}: expected a mapping, got {_describe(value)}")
             return value
         item_hint = args[1] if len(args) == 2 else Any
-        return {k: convert(v, item_hint, f"{path}.{k}", problems) for k, v in value.items()}
+        return {k: convert(v, item_hint, join(path, k), problems) for k, v in value.items()}
     converted = _convert_scalar(value, hint, path, problems)
     if choices is not None and converted not in choices:
         problems.append(f"{path}: '{converted}' is not allowed; choose one of {', '.join(map(str, choices))}")
