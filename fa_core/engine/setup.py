@@ -66,6 +66,23 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at emit time (it is swapped by test runners and notebooks)."""
+
+    _fa_console = True
+
+    def __init__(self):
+        super().__init__()
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def setup_logging(log_file: Optional[Path] = None, is_main: bool = True, verbose: bool = False) -> logging.Logger:
     """Console (stderr) and optional file logging for the `fa_core` logger hierarchy."""
     logger = logging.getLogger(LOGGER_NAME)
@@ -73,9 +90,8 @@ def setup_logging(log_file: Optional[Path] = None, is_main: bool = True, verbose
     logger.propagate = False
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
     if not any(getattr(h, "_fa_console", False) for h in logger.handlers):
-        console = logging.StreamHandler(sys.stderr)
+        console = _StderrHandler()
         console.setFormatter(formatter)
-        console._fa_console = True  # type: ignore[attr-defined]
         logger.addHandler(console)
     for handler in logger.handlers:
         if getattr(handler, "_fa_console", False):
