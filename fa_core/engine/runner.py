@@ -172,12 +172,12 @@ class SemRunner:
         dataset, transforms = build_split_data(split_cfg.dataset, split, self.config, self.class_num)
         check_input_size(dataset, transforms, self.model.image_size, split)
         loader = build_eval_loader(dataset, transforms, split_cfg.bs, split_cfg.num_workers, self.device.type == "cuda")
-        return loader, dataset.class_names
+        return loader, dataset.names_for(self.class_num)
 
     def evaluate(self, split: str = "val", loader=None, class_names=None) -> Dict[str, Any]:
         if loader is None:
             loader, class_names = self.eval_loader(split)
-        names = class_names if class_names and len(class_names) == self.class_num else None
+        names = class_names
         return evaluate(
             self.model, loader, self.class_num, self.train_cfg.ignore_index, self.device, names,
             description=f"eval {split}", show_progress=self.show_progress,
