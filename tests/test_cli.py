@@ -5,7 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
 import torch
+from PIL import Image
 
 from fa_core.cli import main
 from tests.conftest import tiny_config_dict, write_config
@@ -23,13 +26,52 @@ def test_bad_config_exits_2_with_one_line_naming_the_key(tmp_path, capsys):
     assert "Traceback" not in err
 
 
-def test_bad_data_exits_3_naming_the_files(tmp_path, capsys):
+def _write_pair(root, stem, split="train", image_size=(24, 32), mask_size=(24, 32), label=1):
+    (root / "img" / split).mkdir(parents=True, exist_ok=True)
+    (root / "ann" / split).mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((*image_size, 3), 90, np.uint8)).save(root / "img" / split / f"{stem}.jpg")
+    mask = np.zeros(mask_size, np.uint8)
+    mask[: mask_size[0] // 2] = label
+    Image.fromarray(mask, mode="L").save(root / "ann" / split / f"{stem}.png")
+
+
+def _missing_pair(root):
+    (root / "ann" / "train" / "b.png").unlink()
+
+
+def _unreadable(root):
+    (root / "img" / "train" / "b.jpg").write_bytes(b"not an image")
+
+
+def _size_mismatch(root):
+    _write_pair(root, "b", mask_size=(12, 16))
+
+
+def _label_out_of_range(root):
+    _write_pair(root, "b", label=7)
+
+
+def _empty_split(root):
+    for folder in ("img", "ann"):
+        for file in (root / folder / "train").iterdir():
+            file.unlink()
+
+
+@pytest.mark.parametrize(
+    "fault, expected",
+    [
+        (_missing_pair, ["without a partner", "b.jpg"]),
+        (_unreadable, ["could not be read", "b.jpg"]),
+        (_size_mismatch, ["mask size differs", "b.png", "image 24x32, mask 12x16"]),
+        (_label_out_of_range, ["label values [7] outside [0, 3)", "b.png", "train.model.params.class_num"]),
+        (_empty_split, ["has no samples"]),
+    ],
+)
+def test_each_bad_dataset_exits_3_naming_the_files(tmp_path, capsys, fault, expected):
     root = tmp_path / "data"
-    for split in ("train", "val"):
-        (root / "img" / split).mkdir(parents=True)
-        (root / "ann" / split).mkdir(parents=True)
-    (root / "img" / "train" / "a.jpg").write_bytes(b"not an image")
-    (root / "ann" / "train" / "a.png").write_bytes(b"not a png")
+    for stem in ("a", "b"):
+        _write_pair(root, stem)
+    fault(root)
     data = tiny_config_dict(tmp_path)
     data["train"]["dataset"] = {
         "name": "base_sem",
@@ -39,7 +81,10 @@ def test_bad_data_exits_3_naming_the_files(tmp_path, capsys):
     code = main(["train", "--cfg", str(write_config(tmp_path / "c.yaml", data))])
     err = capsys.readouterr().err
     assert code == 3
-    assert "a.jpg" in err and "Traceback" not in err
+    assert "fa train: error:" in err and "Traceback" not in err
+    for text in expected:
+        assert text in err
+    assert not (tmp_path / "model" / "tiny" / "last.pth").exists()
 
 
 def test_debug_flag_shows_the_traceback(tmp_path):

@@ -75,7 +75,7 @@ def validate_dataset(
         problems.append(
             f"{len(bad_labels)} mask(s) with label values {sorted(bad_values)} outside [0, {class_num}) that are not "
             f"ignore_index {ignore_index}: {_listing(bad_labels, max_listed)}. Fix the masks, or set "
-            "model.params.class_num to cover these classes, or train.ignore_index to the value marking unlabeled pixels"
+            "train.model.params.class_num to cover these classes, or train.ignore_index to the value marking unlabeled pixels"
         )
     if problems:
         raise DataError(f"{where}: {len(problems)} problem(s) found:\n  - " + "\n  - ".join(problems))
