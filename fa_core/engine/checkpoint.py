@@ -11,6 +11,7 @@ from typing import Any, Dict
 import torch
 
 from fa_core.errors import CheckpointError
+from fa_core.weights_io import load_weights_file
 
 LAST = "last.pth"
 BEST = "best.pth"
@@ -29,12 +30,7 @@ def save_checkpoint(path: Path, state: Dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: Path) -> Dict[str, Any]:
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint '{path}' does not exist")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise CheckpointError(f"cannot read checkpoint '{path}': {error}")
+    state = load_weights_file(path)
     if not isinstance(state, dict) or "model" not in state or "step" not in state:
         raise CheckpointError(f"'{path}' is not an fa_core training checkpoint (no model/step entries)")
     return state

@@ -136,7 +136,7 @@ def build_optimizer(model: nn.Module, opt_name: str, opt_params: Optional[Dict[s
     if not groups:
         raise ConfigError(
             "no trainable parameters: every part of the model is frozen; set at least one of "
-            "model.params.fix_img_en / fix_prompt_en / fix_mask_de to false"
+            "train.model.params.fix_img_en / fix_prompt_en / fix_mask_de to false"
         )
     factory = OPTIMIZERS.get(opt_name)
     extra = _fused_kwargs(settings["fused"])

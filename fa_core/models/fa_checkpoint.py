@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from fa_core.errors import CheckpointError
+from fa_core.weights_io import load_weights_file
 
 # Our key prefix -> the other prefixes finetune-anything stores the same tensors under.
 FA_ALIASES = {
@@ -28,12 +29,7 @@ DDP_PREFIX = "module."
 def read_weights(path: str) -> Dict[str, torch.Tensor]:
     """The model state dict stored in `path`: an fa_core checkpoint or a plain (FA) state dict."""
     file = Path(path)
-    if not file.is_file():
-        raise CheckpointError(f"checkpoint '{file}' does not exist")
-    try:
-        payload = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise CheckpointError(f"cannot read checkpoint '{file}' (weights-only load): {error}")
+    payload = load_weights_file(file)
     if isinstance(payload, Mapping) and isinstance(payload.get("model"), Mapping):
         payload = payload["model"]
     if not isinstance(payload, Mapping):

@@ -18,6 +18,7 @@ from segment_anything import sam_model_registry
 from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
 
 from fa_core.errors import CheckpointError, ConfigError
+from fa_core.weights_io import load_weights_file
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ SAM_PATCH_SIZE = 16
 def build_sam_vit_tiny(image_size: int = 256) -> Sam:
     """A ~2.5M-parameter SAM: 4 ViT blocks of width 192, a 128-wide prompt encoder and decoder."""
     if image_size % SAM_PATCH_SIZE:
-        raise ConfigError(f"model.params.image_size: {image_size} is not a multiple of {SAM_PATCH_SIZE}")
+        raise ConfigError(f"train.model.params.image_size: {image_size} is not a multiple of {SAM_PATCH_SIZE}")
     prompt_embed_dim = 128
     embedding_size = image_size // SAM_PATCH_SIZE
     return Sam(
@@ -76,33 +77,29 @@ def build_sam(model_type: str, ckpt_path: Optional[str] = None, image_size: Opti
     `image_size` may only differ from 1024 for vit_tiny: Meta's models have fixed position embeddings.
     """
     if model_type not in MODEL_TYPES:
-        raise ConfigError(f"model.params.model_type: unknown '{model_type}'; valid: {', '.join(MODEL_TYPES)}")
+        raise ConfigError(f"train.model.params.model_type: unknown '{model_type}'; valid: {', '.join(MODEL_TYPES)}")
     if model_type == "vit_tiny":
         sam = build_sam_vit_tiny(image_size or 256)
     else:
         if image_size not in (None, META_INPUT_SIZE):
             raise ConfigError(
-                f"model.params.image_size: {model_type} takes {META_INPUT_SIZE} px inputs only, got {image_size}"
+                f"train.model.params.image_size: {model_type} takes {META_INPUT_SIZE} px inputs only, got {image_size}"
             )
         sam = sam_model_registry[model_type](checkpoint=None)
     if ckpt_path:
         load_sam_checkpoint(sam, ckpt_path, model_type)
     else:
-        logger.warning("model.params.ckpt_path is not set: %s starts from random weights", model_type)
+        logger.warning("train.model.params.ckpt_path is not set: %s starts from random weights", model_type)
     return sam
 
 
 def load_sam_checkpoint(sam: Sam, ckpt_path: str, model_type: str) -> None:
     """Load a Meta-format SAM state dict (keys image_encoder.*, prompt_encoder.*, mask_decoder.*)."""
     path = Path(ckpt_path)
-    if not path.is_file():
-        url = META_CHECKPOINT_URLS.get(model_type)
-        hint = f"; download it from {url}" if url else ""
-        raise CheckpointError(f"model.params.ckpt_path: SAM checkpoint '{path}' does not exist{hint}")
-    try:
-        state_dict = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for corrupt or pickled files
-        raise CheckpointError(f"model.params.ckpt_path: cannot read '{path}' as a weights-only checkpoint: {error}")
+    url = META_CHECKPOINT_URLS.get(model_type)
+    state_dict = load_weights_file(
+        path, what="SAM checkpoint (train.model.params.ckpt_path)", missing_hint=f"; download it from {url}" if url else ""
+    )
     if isinstance(state_dict, dict) and "model" in state_dict and isinstance(state_dict["model"], dict):
         state_dict = state_dict["model"]
     expected = sam.state_dict()
@@ -111,7 +108,7 @@ def load_sam_checkpoint(sam: Sam, ckpt_path: str, model_type: str) -> None:
     if missing or mismatched:
         detail = (missing + mismatched)[:3]
         raise CheckpointError(
-            f"model.params.ckpt_path: '{path}' does not fit SAM model_type '{model_type}' "
+            f"train.model.params.ckpt_path: '{path}' does not fit SAM model_type '{model_type}' "
             f"({len(missing)} missing and {len(mismatched)} mis-shaped tensors, e.g. {', '.join(detail)}); "
             f"check that model.params.model_type matches the checkpoint"
         )

@@ -1,15 +1,8 @@
-"""Make `fa_core` importable under a plain `pytest` run from the repository root (no install)."""
+"""Fixtures for the data tests: image/mask pairs in finetune-anything's folder layout."""
 
-import sys
-from pathlib import Path
-
-ROOT = str(Path(__file__).resolve().parents[2])
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+import pytest
+from PIL import Image
 
 
 def _write_pair(root, stem, size=(12, 16), img_dir="img", ann_dir="ann", split="train", img_suffix=".jpg", ann_suffix=".png", label=1):
