@@ -41,6 +41,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", choices=("val", "test"), default="val")
     evaluate.add_argument("--out", help="metrics JSON path (default: <run dir>/metrics_<split>.json)")
 
+    export = commands.add_parser("export", help="export a checkpoint to ONNX and validate it in ONNX Runtime")
+    _add_config_args(export)
+    export.add_argument("--ckpt", required=True, help="fa_core checkpoint or finetune-anything model.pth")
+    export.add_argument("--out", required=True, help="ONNX file to write (the report goes next to it)")
+    export.add_argument("--require-gpu", action="store_true", default=None,
+                        help="fail unless ONNX Runtime's CUDA provider runs the validation")
+    export.add_argument("--fp16", action="store_true", default=None, help="also export and validate a float16 model")
+
+    predict = commands.add_parser("predict", help="segment images with an exported ONNX model")
+    predict.add_argument("--model", required=True, help="ONNX file written by `fa export`")
+    predict.add_argument("--input", required=True, help="an image file or a folder of images")
+    predict.add_argument("--out", required=True, help="folder for <name>.png label maps and <name>_overlay.png")
+    predict.add_argument("--batch-size", type=int, default=4)
+    predict.add_argument("--providers", nargs="+", default=["CUDAExecutionProvider", "CPUExecutionProvider"],
+                         help="ONNX Runtime execution providers in order of preference")
+    predict.add_argument("--no-progress", action="store_true")
+
     check = commands.add_parser("check-config", help="load and validate a config, print it resolved")
     _add_config_args(check)
     return parser
@@ -76,6 +93,28 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_export(args: argparse.Namespace) -> int:
+    from fa_core.config.loader import load_config
+    from fa_core.stages.export import run_export as export_stage
+
+    config = load_config(args.cfg, args.task_name, args.overrides)
+    result = export_stage(config, args.ckpt, args.out, require_gpu=args.require_gpu, fp16=args.fp16)
+    report = result.report
+    print(json.dumps({"onnx": str(result.onnx_path), "report": str(result.report_path),
+                      "providers_used": report["providers_used"], "logits_max_abs_diff": report["logits_max_abs_diff"],
+                      "label_agreement": report["label_agreement"]}))  # fmt: skip
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    # ONNX Runtime, NumPy and Pillow only: serving hosts need no torch.
+    from fa_core.serving.predict import predict_folder
+
+    summary = predict_folder(args.model, args.input, args.out, args.batch_size, args.providers, not args.no_progress)
+    print(json.dumps({"written": len(summary.written), "skipped": sorted(summary.skipped), "out": args.out}))
+    return 0
+
+
 def run_check_config(args: argparse.Namespace) -> int:
     import yaml
 
@@ -86,12 +125,18 @@ def run_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": run_train, "evaluate": run_evaluate, "check-config": run_check_config}
+COMMANDS = {
+    "train": run_train,
+    "evaluate": run_evaluate,
+    "export": run_export,
+    "predict": run_predict,
+    "check-config": run_check_config,
+}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    from fa_core.engine.setup import setup_logging
+    from fa_core.log import setup_logging
 
     setup_logging()
     try:

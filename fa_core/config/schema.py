@@ -140,8 +140,46 @@ class TestConfig(EvalSplitConfig):
         return []
 
 
+PROVIDERS_DEFAULT = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+@dataclass
+class Tolerances:
+    logits_max_abs: float = field(default=1e-3, metadata=doc("largest allowed |logit(ONNX) - logit(PyTorch)|"))
+    label_agreement: float = field(default=0.999, metadata=doc("smallest allowed share of pixels with the same label"))
+    miou_diff: float = field(default=0.001, metadata=doc("largest allowed |mIoU(ONNX) - mIoU(PyTorch)| against ground truth"))
+
+
+@dataclass
+class ExportConfig:
+    opset: int = field(default=17, metadata=doc("ONNX opset version"))
+    providers: List[str] = field(
+        default_factory=lambda: list(PROVIDERS_DEFAULT),
+        metadata=doc("ONNX Runtime execution providers to validate with, in order (unavailable ones are skipped)"),
+    )
+    require_gpu: bool = field(default=False, metadata=doc("fail unless the CUDA provider actually ran the validation"))
+    num_samples: int = field(default=8, metadata=doc("validation-split images compared between PyTorch and ONNX Runtime"))
+    batch_size: int = field(default=2, metadata=doc("batch size of the comparison and latency runs"))
+    latency_runs: int = field(default=5, metadata=doc("timed runs per side (the median is reported), after one warm-up"))
+    tolerances: Tolerances = field(default_factory=Tolerances, metadata=doc("fp32 export tolerances"))
+    fp16: bool = field(default=False, metadata=doc("also export a float16 model for GPU serving"))
+    fp16_tolerances: Tolerances = field(
+        default_factory=lambda: Tolerances(logits_max_abs=0.1, label_agreement=0.99, miou_diff=0.01),
+        metadata=doc("fp16 export tolerances"),
+    )
+
+    def check(self, path: str) -> List[str]:
+        problems = []
+        for key in ("opset", "num_samples", "batch_size", "latency_runs"):
+            value = getattr(self, key)
+            if isinstance(value, int) and value < 1:
+                problems.append(f"{path}.{key}: must be a positive integer, got {value}")
+        return problems
+
+
 @dataclass
 class Config:
     train: TrainConfig = field(default_factory=TrainConfig, metadata=doc("training"))
     val: ValConfig = field(default_factory=ValConfig, metadata=doc("validation"))
     test: TestConfig = field(default_factory=TestConfig, metadata=doc("testing"))
+    export: ExportConfig = field(default_factory=ExportConfig, metadata=doc("ONNX export and its validation"))

@@ -40,7 +40,11 @@ class MaskDecoderNeck(nn.Module):
             src: Bx(h*w)xC transformed image embedding; iou_token_out: BxC;
             mask_tokens_out: Bx(num_mask_tokens)xC; src_shape: (B, C, h, w).
         """
-        batch_size = image_embeddings.shape[0]
+        batch_size, dtype = image_embeddings.shape[0], image_embeddings.dtype
+        # SAM's prompt encoder builds its positional grid in fp32; follow the image branch's precision.
+        image_pe = image_pe.to(dtype)
+        sparse_prompt_embeddings = sparse_prompt_embeddings.to(dtype)
+        dense_prompt_embeddings = dense_prompt_embeddings.to(dtype)
         output_tokens = torch.cat([self.iou_token.weight, self.mask_tokens.weight], dim=0)
         output_tokens = output_tokens.unsqueeze(0).expand(batch_size, -1, -1)
         sparse = sparse_prompt_embeddings.expand(batch_size, -1, -1)

@@ -1,0 +1,1 @@
+"""ONNX export of Extend-SAM models and its validation in ONNX Runtime."""
