@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from pathlib import Path
 from typing import Dict, List, Sequence
 
@@ -89,7 +90,9 @@ def export_onnx(
     dummy = torch.rand(2, 3, input_size, input_size, device=device) * 255
     path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with torch.no_grad():
+    # segment-anything's shape arithmetic triggers TracerWarnings that do not apply at a fixed input size.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         torch.onnx.export(
             wrapper,
             (dummy,),
