@@ -19,7 +19,7 @@ def test_vit_b_exports_and_validates_on_cpu(tmp_path):
     data = tiny_config_dict(tmp_path)
     data["train"]["model"]["params"] = {"class_num": 3, "model_type": "vit_b", "fix_img_en": True}
     data["val"]["dataset"]["transforms"] = {"resize": {"params": {"size": 1024}}}
-    data["export"] = {"num_samples": 1, "batch_size": 1, "latency_runs": 2}
+    data["export"] = {"num_samples": 1, "batch_size": 1, "latency_runs": 1}
 
     result = run_export(parse_config(data), str(ckpt), str(tmp_path / "vit_b.onnx"))
 
