@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(evaluate)
     evaluate.add_argument("--ckpt", required=True, help="fa_core checkpoint or finetune-anything model.pth")
     evaluate.add_argument("--split", choices=("val", "test"), default="val")
-    evaluate.add_argument("--out", help="metrics JSON path (default: <run dir>/metrics_<split>.json)")
+    evaluate.add_argument("--out-dir", help="folder for metrics.json, per_class_iou.json, confusion_matrix.png, "
+                          "overlays/ (default: <run dir>/eval_<split>)")
 
     export = commands.add_parser("export", help="export a checkpoint to ONNX and validate it in ONNX Runtime")
     _add_config_args(export)
@@ -50,13 +51,34 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--fp16", action="store_true", default=None, help="also export and validate a float16 model")
 
     predict = commands.add_parser("predict", help="segment images with an exported ONNX model")
-    predict.add_argument("--model", required=True, help="ONNX file written by `fa export`")
+    predict.add_argument("--model", required=True, help="ONNX file written by `fa export`, or models:/NAME@ALIAS")
+    predict.add_argument("--tracking-uri", help="MLflow tracking URI for models:/ (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
     predict.add_argument("--input", required=True, help="an image file or a folder of images")
     predict.add_argument("--out", required=True, help="folder for <name>.png label maps and <name>_overlay.png")
     predict.add_argument("--batch-size", type=int, default=4)
     predict.add_argument("--providers", nargs="+", default=["CUDAExecutionProvider", "CPUExecutionProvider"],
                          help="ONNX Runtime execution providers in order of preference")
     predict.add_argument("--no-progress", action="store_true")
+
+    register = commands.add_parser("register", help="log the pipeline run to MLflow and register the ONNX model")
+    _add_config_args(register)
+    register.add_argument("--onnx", required=True, help="validated ONNX file from `fa export`")
+    register.add_argument("--metrics", required=True, help="metrics.json from `fa evaluate` (its mIoU feeds the gate)")
+    register.add_argument("--out", required=True, help="registration JSON to write")
+    register.add_argument("--train-dir", help="training run folder (default: <model_folder>/<experiment_name>)")
+    register.add_argument("--eval-dir", help="evaluation folder to log as artifacts (default: the metrics' folder)")
+    register.add_argument("--manifest", help="prepared data manifest (default: <prepare.out_dir>/manifest.json)")
+
+    pull = commands.add_parser("pull", help="download a registered ONNX model, e.g. models:/NAME@champion")
+    pull.add_argument("model_uri")
+    pull.add_argument("--out", required=True, help="folder to download into")
+    pull.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
+
+    prepare = commands.add_parser("prepare", help="check the source data and write it prepared, with manifests")
+    _add_config_args(prepare)
+
+    summary = commands.add_parser("summary", help="what the last pipeline run produced")
+    _add_config_args(summary)
 
     check = commands.add_parser("check-config", help="load and validate a config, print it resolved")
     _add_config_args(check)
@@ -77,19 +99,46 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from fa_core.config.loader import load_config
-    from fa_core.engine.runner import build_runner
-    from fa_core.models import load_model_weights
+    from fa_core.engine.runner import RunPaths
+    from fa_core.stages.evaluate import run_evaluate as evaluate_stage
 
     config = load_config(args.cfg, args.task_name, args.overrides)
-    runner = build_runner(config)
-    load_model_weights(runner.model, args.ckpt)
-    metrics = runner.evaluate(args.split)
-    metrics["checkpoint"] = str(args.ckpt)
-    metrics["split"] = args.split
-    out = Path(args.out) if args.out else runner.paths.run_dir / f"metrics_{args.split}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(metrics, indent=2))
-    print(json.dumps({"split": args.split, "mIoU": metrics["mIoU"], "pixel_accuracy": metrics["pixel_accuracy"], "out": str(out)}))
+    out_dir = Path(args.out_dir) if args.out_dir else RunPaths.from_config(config).run_dir / f"eval_{args.split}"
+    metrics = evaluate_stage(config, args.ckpt, str(out_dir), args.split)
+    print(json.dumps({"split": args.split, "mIoU": metrics["mIoU"], "pixel_accuracy": metrics["pixel_accuracy"],
+                      "out": str(out_dir / "metrics.json")}))  # fmt: skip
+    return 0
+
+
+def run_register(args: argparse.Namespace) -> int:
+    from fa_core.config.loader import load_config
+    from fa_core.engine.runner import RunPaths
+    from fa_core.tracking.registry import run_register as register_stage
+
+    config = load_config(args.cfg, args.task_name, args.overrides)
+    train_dir = args.train_dir or str(RunPaths.from_config(config).run_dir)
+    eval_dir = args.eval_dir or str(Path(args.metrics).parent)
+    manifest = args.manifest or str(Path(config.prepare.out_dir) / "manifest.json")
+    registration = register_stage(config, args.onnx, args.metrics, train_dir, args.out, eval_dir, manifest)
+    print(json.dumps({k: registration[k] for k in ("model_uri", "aliases", "created_new_version", "val_mIoU")}))
+    return 0
+
+
+def run_pull(args: argparse.Namespace) -> int:
+    from fa_core.tracking.pull import pull_model
+
+    print(json.dumps({"onnx": str(pull_model(args.model_uri, args.out, args.tracking_uri))}))
+    return 0
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    from fa_core.config.loader import load_config
+    from fa_core.stages.prepare import run_prepare as prepare_stage
+
+    config = load_config(args.cfg, args.task_name, args.overrides)
+    manifest = prepare_stage(config)
+    print(json.dumps({"out_dir": config.prepare.out_dir, "content_hash": manifest["content_hash"],
+                      "splits": {k: v["num_samples"] for k, v in manifest["splits"].items()}}))  # fmt: skip
     return 0
 
 
@@ -110,8 +159,21 @@ def run_predict(args: argparse.Namespace) -> int:
     # ONNX Runtime, NumPy and Pillow only: serving hosts need no torch.
     from fa_core.serving.predict import predict_folder
 
-    summary = predict_folder(args.model, args.input, args.out, args.batch_size, args.providers, not args.no_progress)
+    model = args.model
+    if model.startswith("models:/"):
+        from fa_core.tracking.pull import pull_model
+
+        model = str(pull_model(model, str(Path(args.out) / "_model"), args.tracking_uri))
+    summary = predict_folder(model, args.input, args.out, args.batch_size, args.providers, not args.no_progress)
     print(json.dumps({"written": len(summary.written), "skipped": sorted(summary.skipped), "out": args.out}))
+    return 0
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    from fa_core.config.loader import load_config
+    from fa_core.stages.summary import summary_lines
+
+    print("\n".join(summary_lines(load_config(args.cfg, args.task_name, args.overrides))))
     return 0
 
 
@@ -126,10 +188,14 @@ def run_check_config(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "prepare": run_prepare,
     "train": run_train,
     "evaluate": run_evaluate,
     "export": run_export,
+    "register": run_register,
+    "pull": run_pull,
     "predict": run_predict,
+    "summary": run_summary,
     "check-config": run_check_config,
 }
 

@@ -101,9 +101,11 @@ def test_train_then_evaluate_writes_a_metrics_json(tmp_path, capsys):
     path = write_config(tmp_path / "c.yaml", tiny_config_dict(tmp_path))
     assert main(["train", "--cfg", str(path), "--no-progress", "--set", "train.max_iter=2"]) == 0
     ckpt = tmp_path / "model" / "tiny" / "best.pth"
-    out = tmp_path / "eval.json"
-    assert main(["evaluate", "--cfg", str(path), "--ckpt", str(ckpt), "--split", "val", "--out", str(out)]) == 0
-    metrics = json.loads(out.read_text())
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--cfg", str(path), "--ckpt", str(ckpt), "--split", "val", "--out-dir", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (out / "confusion_matrix.png").is_file() and len(list((out / "overlays").glob("*.png"))) == 4
+    assert [row["class"] for row in json.loads((out / "per_class_iou.json").read_text())] == metrics["class_names"]
     trained = torch.load(ckpt, weights_only=True)["metrics"]
     assert metrics["mIoU"] == trained["mIoU"]  # same weights, same data: same score
     assert metrics["split"] == "val" and len(metrics["confusion_matrix"]) == 3

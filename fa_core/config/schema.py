@@ -178,8 +178,30 @@ class ExportConfig:
 
 
 @dataclass
+class PrepareConfig:
+    train: Optional[DatasetConfig] = field(default=None, metadata=doc("source of the training split (name + params; transforms unused)"))
+    val: Optional[DatasetConfig] = field(default=None, metadata=doc("source of the validation split"))
+    test: Optional[DatasetConfig] = field(default=None, metadata=doc("source of the test split (optional)"))
+    out_dir: str = field(default="data/prepared", metadata=doc("prepared data in finetune-anything's folder layout, with manifests"))
+
+
+@dataclass
+class RegisterConfig:
+    tracking_uri: Optional[str] = field(
+        default=None, metadata=doc("MLflow tracking URI; default $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here")
+    )
+    experiment_name: str = field(default="finetune-anything", metadata=doc("MLflow experiment of the pipeline runs"))
+    model_name: str = field(default="fa-semantic-sam", metadata=doc("registered model name"))
+    miou_floor: float = field(default=0.5, metadata=doc("champion gate: smallest val mIoU a champion may have"))
+    retries: int = field(default=3, metadata=doc("attempts to reach the tracking server before failing"))
+    retry_backoff_s: float = field(default=2.0, metadata=doc("first wait between attempts, doubled each time"))
+
+
+@dataclass
 class Config:
     train: TrainConfig = field(default_factory=TrainConfig, metadata=doc("training"))
     val: ValConfig = field(default_factory=ValConfig, metadata=doc("validation"))
     test: TestConfig = field(default_factory=TestConfig, metadata=doc("testing"))
     export: ExportConfig = field(default_factory=ExportConfig, metadata=doc("ONNX export and its validation"))
+    prepare: PrepareConfig = field(default_factory=PrepareConfig, metadata=doc("the prepare stage: sources -> prepared data"))
+    register: RegisterConfig = field(default_factory=RegisterConfig, metadata=doc("MLflow tracking and model registry"))

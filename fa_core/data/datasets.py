@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import colorsys
+import json
 import zlib
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -16,6 +17,7 @@ from fa_core.errors import ConfigError, DataError
 from fa_core.registry import Registry
 
 DATASETS = Registry("dataset")
+MANIFEST_NAME = "manifest.json"  # written by the prepare stage next to img/ and ann/
 
 VOC_CLASS_NAMES = [
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
@@ -101,7 +103,7 @@ class BaseSemantic(SegmentationDataset):
         self._unpaired = sorted(
             [str(images[s]) for s in images.keys() - masks.keys()] + [str(masks[s]) for s in masks.keys() - images.keys()]
         )
-        self.class_names = list((metainfo or {}).get("class_names") or [])
+        self.class_names = list((metainfo or {}).get("class_names") or []) or _manifest_class_names(Path(dataset_dir))
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -116,6 +118,14 @@ class BaseSemantic(SegmentationDataset):
 
     def unpaired_files(self) -> List[str]:
         return list(self._unpaired)
+
+
+def _manifest_class_names(dataset_dir: Path) -> List[str]:
+    """Class names recorded by the prepare stage, for folders it wrote (metainfo then is optional)."""
+    manifest = dataset_dir / MANIFEST_NAME
+    if manifest.is_file():
+        return list(json.loads(manifest.read_text()).get("class_names", []))
+    return []
 
 
 @DATASETS.register("torch_voc_sem")

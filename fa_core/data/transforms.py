@@ -47,7 +47,7 @@ class Sample:
     @classmethod
     def from_numpy(cls, image: np.ndarray, mask: Optional[np.ndarray] = None) -> "Sample":
         """Build a Sample from a uint8 HxWx3 RGB array and an optional HxW label array."""
-        tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).to(torch.float32).contiguous()
+        tensor = torch.from_numpy(np.array(image, dtype=np.float32)).permute(2, 0, 1).contiguous()  # a copy: PIL arrays are read-only
         mask_tensor = None if mask is None else torch.from_numpy(np.asarray(mask, dtype=np.int64).copy())
         size = (int(image.shape[0]), int(image.shape[1]))
         return cls(tensor, mask_tensor, {"orig_size": size, "valid_size": size})

@@ -215,6 +215,7 @@ class SemRunner:
             dump_config(self.config, run_dir / "config.yaml")
             if start_step == 0:
                 (run_dir / "train_log.jsonl").write_text("")
+                (run_dir / "train_log.csv").write_text("step,loss,lr\n")
                 (run_dir / "val_log.jsonl").write_text("")
 
         model = self.model
@@ -274,6 +275,8 @@ class SemRunner:
         )  # fmt: skip
         with open(self.paths.run_dir / "train_log.jsonl", "a") as log:
             log.write(json.dumps({"step": step, **stats}) + "\n")
+        with open(self.paths.run_dir / "train_log.csv", "a") as series:  # for `dvc plots`
+            series.write(f"{step},{stats['loss']:.6f},{stats['lr']:.6g}\n")
         if writer is not None:
             for key, value in stats.items():
                 writer.add_scalar(f"train/{key}", value, step)

@@ -1,0 +1,1 @@
+"""MLflow tracking, model registration and pulling: the only package that imports mlflow."""
