@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -205,8 +206,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     from fa_core.log import setup_logging
 
     setup_logging()
+    started = time.monotonic()
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        logger.info("fa %s finished in %.1f s", args.command, time.monotonic() - started)
+        return code
     except FAError as error:
         if args.debug:
             raise

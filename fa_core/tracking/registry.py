@@ -94,7 +94,7 @@ def run_register(
         gate = json.loads(existing.tags["gate"]) if "gate" in existing.tags else None
         if gate is None:  # an earlier attempt stopped between registering and setting the aliases
             gate = _apply_aliases(client, settings, existing.version, miou)
-        registration = _registration(settings.model_name, existing.version, sha, miou, False, gate, uri, existing.run_id)
+        registration = _registration(settings.model_name, str(existing.version), sha, miou, False, gate, uri, existing.run_id)
         _write(out_path, registration)
         return registration
 
