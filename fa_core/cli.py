@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     prepare = commands.add_parser("prepare", help="check the source data and write it prepared, with manifests")
     _add_config_args(prepare)
 
+    # The Kubeflow side (pipelines/) parses its own arguments, so kfp is imported only when used.
+    pipeline = commands.add_parser("pipeline", help="compile or submit the Kubeflow pipeline", add_help=False)
+    pipeline.add_argument("rest", nargs=argparse.REMAINDER, help="compile ... | submit ...")
+
     summary = commands.add_parser("summary", help="what the last pipeline run produced")
     _add_config_args(summary)
 
@@ -188,7 +192,14 @@ def run_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_pipeline(args: argparse.Namespace) -> int:
+    from pipelines.cli import build_pipeline_parser, run_pipeline_command
+
+    return run_pipeline_command(build_pipeline_parser().parse_args(args.rest))
+
+
 COMMANDS = {
+    "pipeline": run_pipeline,
     "prepare": run_prepare,
     "train": run_train,
     "evaluate": run_evaluate,

@@ -1,0 +1,1 @@
+"""The Kubeflow pipeline: DAG, GPU/retry/Kubernetes settings, compile and submit."""
