@@ -69,6 +69,24 @@ class OptParams:
         return []
 
 
+CACHE_MODES = ("auto", "on", "off")
+RANDOM_TRANSFORM_POLICIES = ("disable_cache", "drop_random_transforms")
+
+
+@dataclass
+class EmbeddingCacheConfig:
+    enabled: str = field(
+        default="auto",
+        metadata=doc("auto: cache when the image encoder is frozen; on: require it; off", choices=CACHE_MODES),
+    )
+    dir: str = field(default=".fa_cache/embeddings", metadata=doc("cache folder, shared between runs"))
+    random_transforms: str = field(
+        default="disable_cache",
+        metadata=doc("random train transforms change the encoder input each step: disable_cache, or "
+                     "drop_random_transforms to keep the cache and train without them", choices=RANDOM_TRANSFORM_POLICIES),
+    )  # fmt: skip
+
+
 @dataclass
 class TrainConfig:
     experiment_name: str = field(default="semantic_sam", metadata=doc("run folder name under the model/log folders"))
@@ -99,6 +117,12 @@ class TrainConfig:
     amp: str = field(default="auto", metadata=doc("mixed precision on CUDA: auto (bf16 if supported), off, bf16, fp16", choices=AMP_MODES))
     grad_clip: Optional[float] = field(default=None, metadata=doc("clip the gradient norm to this value"))
     validate_data: bool = field(default=True, metadata=doc("check every image/mask pair before training"))
+    embedding_cache: EmbeddingCacheConfig = field(
+        default_factory=EmbeddingCacheConfig, metadata=doc("reuse a frozen image encoder's outputs across steps and runs")
+    )
+    tf32: bool = field(default=True, metadata=doc("allow TF32 matmuls and convolutions on CUDA"))
+    sdpa: bool = field(default=True, metadata=doc("run SAM's encoder attention with scaled_dot_product_attention"))
+    compile: bool = field(default=False, metadata=doc("torch.compile the model (CUDA; slow first steps)"))
 
     def check(self, path: str) -> List[str]:
         problems = []

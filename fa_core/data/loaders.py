@@ -7,7 +7,7 @@ uninterrupted single-process run would.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import numpy as np
 import torch
@@ -55,13 +55,17 @@ def collate(batch: List[Dict[str, Any]]) -> Dict[str, Any]:
     """Stack a batch; masks of differing sizes (evaluation at label resolution) stay a list."""
     masks = [item["mask"] for item in batch]
     same_shape = all(m.shape == masks[0].shape for m in masks)
-    return {
-        "image": torch.stack([item["image"] for item in batch]),
+    out = {
         "mask": torch.stack(masks) if same_shape else masks,
         "valid_size": torch.stack([item["valid_size"] for item in batch]),
         "orig_size": torch.stack([item["orig_size"] for item in batch]),
         "name": [item["name"] for item in batch],
     }
+    # Items carry pixels, or cached image-encoder outputs in their place (fa_core.engine.embedding_cache).
+    for key in ("image", "embedding"):
+        if key in batch[0]:
+            out[key] = torch.stack([item[key] for item in batch])
+    return out
 
 
 class ResumableSampler(Sampler):
@@ -135,27 +139,35 @@ def build_train_loader(
     rank: int = 0,
     world_size: int = 1,
     pin_memory: bool = False,
+    wrap: Optional[Callable[[TransformedDataset], Dataset]] = None,
 ) -> DataLoader:
-    """Infinite loader of training batches, starting at batch `start_step` of this rank."""
+    """Infinite loader of training batches, starting at batch `start_step` of this rank.
+
+    `wrap` may replace the per-sample dataset (the embedding cache serves encoder outputs this way).
+    """
     sampler = ResumableSampler(
         len(dataset), batch_size, shuffle=True, seed=seed, drop_last=drop_last,
         start_step=start_step, rank=rank, world_size=world_size,
     )  # fmt: skip
+    items = TransformedDataset(dataset, transforms, seed, keep_original_mask=False)
     return DataLoader(
-        TransformedDataset(dataset, transforms, seed, keep_original_mask=False),
+        wrap(items) if wrap else items,
         batch_sampler=sampler,
         num_workers=num_workers,
         collate_fn=collate,
         pin_memory=pin_memory,
+        persistent_workers=num_workers > 0,
     )
 
 
 def build_eval_loader(
-    dataset: SegmentationDataset, transforms: Compose, batch_size: int, num_workers: int, pin_memory: bool = False
+    dataset: SegmentationDataset, transforms: Compose, batch_size: int, num_workers: int, pin_memory: bool = False,
+    wrap: Optional[Callable[[TransformedDataset], Dataset]] = None,
 ) -> DataLoader:
     """One in-order pass; masks are the original labels (scored at their own resolution)."""
+    items = TransformedDataset(dataset, transforms, seed=0, keep_original_mask=True)
     return DataLoader(
-        TransformedDataset(dataset, transforms, seed=0, keep_original_mask=True),
+        wrap(items) if wrap else items,
         batch_size=batch_size,
         shuffle=False,
         drop_last=False,

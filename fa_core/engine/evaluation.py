@@ -44,9 +44,13 @@ def evaluate(
     model.eval()
     matrix = ConfusionMatrix(num_classes, ignore_index, device="cpu", class_names=class_names)
     for batch in tqdm(loader, desc=description, leave=False, disable=not show_progress):
-        images = batch["image"].to(device, non_blocking=True)
-        logits, _ = model(images)
-        input_size = images.shape[-1]
+        if "embedding" in batch:  # served by the embedding cache
+            logits, _ = model(image_embeddings=batch["embedding"].to(device, non_blocking=True))
+            input_size = model.image_size
+        else:
+            images = batch["image"].to(device, non_blocking=True)
+            logits, _ = model(images)
+            input_size = images.shape[-1]
         for i, mask in enumerate(batch["mask"]):
             sample_logits = logits_to_original(logits[i].float(), input_size, batch["valid_size"][i], batch["orig_size"][i])
             matrix.update(sample_logits.argmax(0).cpu(), mask)

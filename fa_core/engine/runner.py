@@ -29,6 +29,8 @@ from fa_core.data import TransformedDataset, build_dataset, build_eval_loader, b
 from fa_core.data.datasets import SegmentationDataset
 from fa_core.data.transforms import Compose
 from fa_core.engine.checkpoint import BEST, LAST, load_checkpoint, save_checkpoint
+from fa_core.engine.embedding_cache import CachedEmbeddings, EmbeddingCache, cache_decision, encoder_fingerprint, fill_cache
+from fa_core.engine.performance import configure_performance
 from fa_core.engine.evaluation import evaluate, most_frequent_class_miou
 from fa_core.engine.losses import build_losses
 from fa_core.engine.optim import build_optimizer
@@ -126,11 +128,13 @@ def train_step(
     grad_clip: Optional[float] = None,
 ) -> Dict[str, float]:
     """One optimisation step; returns the loss (and its parts) and the learning rate used."""
-    images = batch["image"].to(device, non_blocking=True)
     masks = batch["mask"].to(device, non_blocking=True)
     enabled, dtype, _ = autocast
     with torch.autocast(device.type, dtype=dtype, enabled=enabled):
-        logits, _ = model(images)
+        if "embedding" in batch:  # the embedding cache stands in for a frozen image encoder
+            logits, _ = model(image_embeddings=batch["embedding"].to(device, non_blocking=True))
+        else:
+            logits, _ = model(batch["image"].to(device, non_blocking=True))
     # Losses are computed in fp32 at the label's resolution.
     logits = F.interpolate(logits.float(), size=masks.shape[-2:], mode="bilinear", align_corners=False)
     loss, parts = loss_fn(logits, masks)
@@ -163,6 +167,7 @@ class SemRunner:
         seed_everything(self.train_cfg.seed)
         self.model = build_model(config).to(self.device)
         self.class_num = model_class_num(self.model, config)
+        self.performance = configure_performance(self.model, self.train_cfg, self.device)
 
     # ----------------------------------------------------------------- evaluation
     def eval_loader(self, split: str):
@@ -193,16 +198,22 @@ class SemRunner:
         val_loader, class_names = self.eval_loader("val")
         self._warn_if_val_is_train()
 
+        wrap, cache_note = self._embedding_cache(dataset, transforms)
+        if wrap is not None:  # validation images are deterministic: serve them from the cache too
+            val_loader = self._cached_val_loader(val_loader)
         loss_fn = build_losses(
             {name: vars(loss) for name, loss in cfg.losses.items()}, cfg.ignore_index, "train.losses"
         ).to(self.device)
-        optimizer, _ = build_optimizer(self.model, cfg.opt_name, vars(cfg.opt_params))
+        fused = self.device.type == "cuda" and cfg.opt_name in ("adam", "adamw")  # fused kernels: CUDA only
+        optimizer, _ = build_optimizer(self.model, cfg.opt_name, {**vars(cfg.opt_params), "fused": fused or None})
         scheduler = build_scheduler(cfg.scheduler_name, optimizer, cfg.max_iter, cfg.scheduler_params)
         autocast = autocast_settings(cfg.amp, self.device)
         scaler = torch.amp.GradScaler(self.device.type, enabled=autocast[2])
         logger.info(
-            "device %s, mixed precision %s, world size %d", self.device,
-            str(autocast[1]).replace("torch.", "") if autocast[0] else "off", self.dist.world_size,
+            "device %s, world size %d; mixed precision %s, %s, fused optimizer %s, loader workers %d (pinned memory %s); "
+            "embedding cache: %s", self.device, self.dist.world_size,
+            str(autocast[1]).replace("torch.", "") if autocast[0] else "off", self.performance, fused, cfg.num_workers,
+            self.device.type == "cuda", cache_note,
         )  # fmt: skip
 
         start_step, best_miou, history = 0, -math.inf, {}
@@ -227,7 +238,7 @@ class SemRunner:
             )  # fmt: skip
         loader = build_train_loader(
             dataset, transforms, cfg.bs, cfg.num_workers, cfg.drop_last, cfg.seed, start_step,
-            self.dist.rank, self.dist.world_size, pin_memory=self.device.type == "cuda",
+            self.dist.rank, self.dist.world_size, pin_memory=self.device.type == "cuda", wrap=wrap,
         )  # fmt: skip
         writer = self._tensorboard()
         model.train()
@@ -261,6 +272,26 @@ class SemRunner:
         if writer is not None:
             writer.close()
         return history
+
+    def _embedding_cache(self, dataset, transforms):
+        """(dataset wrapper serving cached encoder outputs or None, what was decided and why)."""
+        cfg = self.train_cfg
+        use, transforms_used, reason = cache_decision(cfg.embedding_cache, self.model, transforms)
+        if not use:
+            return None, f"off ({reason})"
+        if transforms_used is not transforms:
+            transforms.transforms[:] = transforms_used.transforms  # the training loader must match the keys
+        cache = EmbeddingCache(cfg.embedding_cache.dir, encoder_fingerprint(self.model))
+        items = TransformedDataset(dataset, transforms, cfg.seed, keep_original_mask=False)
+        keys = fill_cache(self.model, items, cache, self.device, cfg.bs, self.show_progress)
+        self._cache = cache
+        return (lambda loader_items: CachedEmbeddings(loader_items, cache, keys)), f"on, {cache.dir} ({reason})"
+
+    def _cached_val_loader(self, val_loader):
+        items = val_loader.dataset
+        keys = fill_cache(self.model, items, self._cache, self.device, self.config.val.bs, self.show_progress)
+        return build_eval_loader(items.dataset, items.transforms, self.config.val.bs, self.config.val.num_workers,
+                                 self.device.type == "cuda", wrap=lambda val_items: CachedEmbeddings(val_items, self._cache, keys))  # fmt: skip
 
     def _log_train(self, step: int, stats: Dict[str, float], started: float, start_step: int, writer) -> None:
         if not self.dist.is_main:

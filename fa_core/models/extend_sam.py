@@ -45,15 +45,19 @@ class BaseExtendSam(nn.Module):
         self.prompt_adapter = BasePromptEncodeAdapter(sam, fix=fix_prompt_en)
         self.mask_adapter = BaseMaskDecoderAdapter(sam, fix=fix_mask_de)
 
-    def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, images: Optional[torch.Tensor] = None, image_embeddings: Optional[torch.Tensor] = None
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
         """
         Args:
-            images: Bx3xSxS, normalized with SAM's pixel mean/std, S = self.image_size.
+            images: Bx3xSxS, normalized with SAM's pixel mean/std, S = self.image_size; or
+            image_embeddings: BxCx(S/16)x(S/16), the image encoder's output (e.g. from the
+                embedding cache), which skips the encoder.
         Returns:
             masks: BxKx(S/4)x(S/4) logits (K = 3 SAM masks, or the number of classes);
             iou_predictions: BxK'.
         """
-        embeddings = self.img_adapter(images)
+        embeddings = self.img_adapter(images) if image_embeddings is None else image_embeddings
         sparse_embeddings, dense_embeddings = self.prompt_adapter(points=None, boxes=None, masks=None)
         return self.mask_adapter(
             image_embeddings=embeddings,
