@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,18 +20,8 @@ import onnxruntime as ort
 import torch
 
 from fa_core.export.onnx_model import OnnxSegmenter, build_metadata, export_onnx
-from fa_core.export.validation import create_session
+from fa_core.export.validation import create_session, median_ms
 from fa_core.models import SemanticSam
-
-
-def median_ms(run, runs: int) -> float:
-    run()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def bench(model_type: str, batch: int, runs: int, providers) -> dict:

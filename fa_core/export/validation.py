@@ -75,7 +75,7 @@ def raw_pixels(normalized: torch.Tensor) -> torch.Tensor:
     return normalized.cpu().float() * std + mean
 
 
-def _median_ms(run, repeats: int) -> float:
+def median_ms(run, repeats: int) -> float:
     run()  # warm-up
     times = []
     for _ in range(repeats):
@@ -148,8 +148,8 @@ def validate_onnx(
         raise ExportValidationError("the validation split gave no images to compare the ONNX file on")
 
     miou = {side: matrix.compute()["mIoU"] or 0.0 for side, matrix in matrices.items()}
-    torch_ms = _median_ms(lambda: wrapper(first_batch.to(device)), latency_runs)
-    ort_ms = _median_ms(lambda: session.run(None, {INPUT_NAME: first_batch.numpy()}), latency_runs)
+    torch_ms = median_ms(lambda: wrapper(first_batch.to(device)), latency_runs)
+    ort_ms = median_ms(lambda: session.run(None, {INPUT_NAME: first_batch.numpy()}), latency_runs)
     report: Dict[str, Any] = {
         "onnx_path": str(onnx_path),
         "precision": precision,
@@ -169,8 +169,8 @@ def validate_onnx(
             "batch_size": int(first_batch.shape[0]),
             "runs": latency_runs,
             "pytorch_device": str(device),
-            "pytorch_median_ms": torch_ms,
-            "onnxruntime_median_ms": ort_ms,
+            "pytorchmedian_ms": torch_ms,
+            "onnxruntimemedian_ms": ort_ms,
             "pytorch_over_onnxruntime": torch_ms / ort_ms,
         },
         "file": {"size_bytes": onnx_path.stat().st_size, "sha256": sha256_of(onnx_path)},
