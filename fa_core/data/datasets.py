@@ -246,4 +246,7 @@ class SyntheticShapes(SegmentationDataset):
 def build_dataset(name: str, params: Optional[Dict[str, Any]], config_path: str) -> SegmentationDataset:
     if name not in DATASETS:
         raise ConfigError(f"{config_path}.name: unknown dataset '{name}'; valid names: {', '.join(DATASETS.names())}")
-    return call_with_config(DATASETS.get(name), params, f"{config_path}.params")
+    try:
+        return call_with_config(DATASETS.get(name), params, f"{config_path}.params")
+    except DataError as error:  # say which config entry pointed at the missing or broken data
+        raise DataError(f"{config_path}.params: {error}") from error

@@ -103,7 +103,9 @@ def export_onnx(
             opset_version=opset,
             dynamo=False,
         )
-    proto = onnx.load(str(path))
+    # Models over 2 GB (vit_h) come out with their weights as external data next to the file;
+    # the metadata edit touches only the graph file and keeps those references.
+    proto = onnx.load(str(path), load_external_data=False)
     del proto.metadata_props[:]
     for key, value in metadata.items():
         entry = proto.metadata_props.add()

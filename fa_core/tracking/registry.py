@@ -127,7 +127,7 @@ def run_register(
             input_example=_input_example(onnx_meta),
             metadata={**onnx_meta, "onnx_sha256": sha, "data_manifest_hash": manifest_hash or "unknown",
                       "git_revision": _git_revision() or "unknown", "val_mIoU": miou},  # fmt: skip
-            save_as_external_data=False,
+            save_as_external_data=onnx_file.stat().st_size > 1.5 * 2**30,  # protobuf's 2 GB limit
         )
         version = str(model_info.registered_model_version)
         client.set_model_version_tag(settings.model_name, version, SHA_TAG, sha)
