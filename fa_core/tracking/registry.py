@@ -127,7 +127,7 @@ def run_register(
             input_example=_input_example(onnx_meta),
             metadata={**onnx_meta, "onnx_sha256": sha, "data_manifest_hash": manifest_hash or "unknown",
                       "git_revision": _git_revision() or "unknown", "val_mIoU": miou},  # fmt: skip
-            save_as_external_data=onnx_file.stat().st_size > 1.5 * 2**30,  # protobuf's 2 GB limit
+            save_as_external_data=_needs_external_data(onnx_file),
         )
         version = str(model_info.registered_model_version)
         client.set_model_version_tag(settings.model_name, version, SHA_TAG, sha)
@@ -152,6 +152,15 @@ def _apply_aliases(client, settings, version: str, miou: float) -> Dict[str, Any
     logger.info("%s version %s: candidate%s; champion gate %s: %s", settings.model_name, version,
                 ", champion" if passed else "", "passed" if passed else "failed", reason)  # fmt: skip
     return gate
+
+
+def _needs_external_data(onnx_file: Path) -> bool:
+    """Protobuf caps one file at 2 GB: big models (vit_h) keep their weights in external data."""
+    import onnx
+
+    graph_only = onnx.load(str(onnx_file), load_external_data=False)
+    external = any(init.data_location == onnx.TensorProto.EXTERNAL for init in graph_only.graph.initializer)
+    return external or onnx_file.stat().st_size > 1.5 * 2**30
 
 
 def _version_with_sha(client, name: str, sha: str):
