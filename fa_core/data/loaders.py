@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from fa_core.data.datasets import SegmentationDataset
 from fa_core.data.transforms import Compose, Sample
@@ -163,11 +163,19 @@ def build_train_loader(
 def build_eval_loader(
     dataset: SegmentationDataset, transforms: Compose, batch_size: int, num_workers: int, pin_memory: bool = False,
     wrap: Optional[Callable[[TransformedDataset], Dataset]] = None,
+    rank: int = 0,
+    world_size: int = 1,
 ) -> DataLoader:
-    """One in-order pass; masks are the original labels (scored at their own resolution)."""
+    """One in-order pass; masks are the original labels (scored at their own resolution).
+
+    Under DDP each rank takes every world_size-th sample; the confusion matrices are summed after.
+    """
     items = TransformedDataset(dataset, transforms, seed=0, keep_original_mask=True)
+    served = wrap(items) if wrap else items
+    if world_size > 1:
+        served = Subset(served, range(rank, len(served), world_size))
     return DataLoader(
-        wrap(items) if wrap else items,
+        served,
         batch_size=batch_size,
         shuffle=False,
         drop_last=False,

@@ -6,6 +6,7 @@ import logging
 from typing import Dict, Optional, Sequence
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
@@ -42,7 +43,8 @@ def evaluate(
     """mIoU, per-class IoU and pixel accuracy of `model` over `loader`, scored at each label's resolution."""
     was_training = model.training
     model.eval()
-    matrix = ConfusionMatrix(num_classes, ignore_index, device="cpu", class_names=class_names)
+    # On the run's device, so that summing over DDP ranks also works with NCCL.
+    matrix = ConfusionMatrix(num_classes, ignore_index, device=device, class_names=class_names)
     for batch in tqdm(loader, desc=description, leave=False, disable=not show_progress):
         if "embedding" in batch:  # served by the embedding cache
             logits, _ = model(image_embeddings=batch["embedding"].to(device, non_blocking=True))
@@ -53,21 +55,24 @@ def evaluate(
             input_size = images.shape[-1]
         for i, mask in enumerate(batch["mask"]):
             sample_logits = logits_to_original(logits[i].float(), input_size, batch["valid_size"][i], batch["orig_size"][i])
-            matrix.update(sample_logits.argmax(0).cpu(), mask)
+            matrix.update(sample_logits.argmax(0), mask)
     model.train(was_training)
     matrix.reduce()
     return matrix.compute()
 
 
-def most_frequent_class_miou(loader: DataLoader, num_classes: int, ignore_index: int) -> float:
+def most_frequent_class_miou(loader: DataLoader, num_classes: int, ignore_index: int, device="cpu") -> float:
     """The mIoU of predicting the most frequent label everywhere: the floor a model must beat."""
-    counts = torch.zeros(num_classes, dtype=torch.int64)
+    counts = torch.zeros(num_classes, dtype=torch.int64, device=device)
     masks = [mask for batch in loader for mask in batch["mask"]]
     for mask in masks:
         valid = mask[(mask != ignore_index) & (mask >= 0) & (mask < num_classes)]
-        counts += torch.bincount(valid.flatten(), minlength=num_classes)
+        counts += torch.bincount(valid.flatten(), minlength=num_classes).to(device)
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(counts)
     majority = int(counts.argmax())
-    matrix = ConfusionMatrix(num_classes, ignore_index)
+    matrix = ConfusionMatrix(num_classes, ignore_index, device=device)
     for mask in masks:
         matrix.update(torch.full_like(mask, majority), mask)
+    matrix.reduce()
     return matrix.compute()["mIoU"]

@@ -168,6 +168,7 @@ class SemRunner:
         self.model = build_model(config).to(self.device)
         self.class_num = model_class_num(self.model, config)
         self.performance = configure_performance(self.model, self.train_cfg, self.device)
+        self._eval_data: Dict[str, Any] = {}
 
     # ----------------------------------------------------------------- evaluation
     def eval_loader(self, split: str):
@@ -176,7 +177,9 @@ class SemRunner:
             raise ConfigError(f"{split}.dataset: not configured, so the {split} split cannot be evaluated")
         dataset, transforms = build_split_data(split_cfg.dataset, split, self.config, self.class_num)
         check_input_size(dataset, transforms, self.model.image_size, split)
-        loader = build_eval_loader(dataset, transforms, split_cfg.bs, split_cfg.num_workers, self.device.type == "cuda")
+        self._eval_data[split] = (dataset, transforms)
+        loader = build_eval_loader(dataset, transforms, split_cfg.bs, split_cfg.num_workers, self.device.type == "cuda",
+                                   rank=self.dist.rank, world_size=self.dist.world_size)  # fmt: skip
         return loader, dataset.names_for(self.class_num)
 
     def evaluate(self, split: str = "val", loader=None, class_names=None) -> Dict[str, Any]:
@@ -264,7 +267,7 @@ class SemRunner:
             history["test"] = self.evaluate("test")
             logger.info("test mIoU %.4f", history["test"]["mIoU"] or 0.0)
         history["baseline_val_mIoU_most_frequent_class"] = most_frequent_class_miou(
-            val_loader, self.class_num, cfg.ignore_index
+            val_loader, self.class_num, cfg.ignore_index, self.device
         )
         if self.dist.is_main:
             (run_dir / "metrics.json").write_text(json.dumps(history, indent=2))
@@ -288,10 +291,14 @@ class SemRunner:
         return (lambda loader_items: CachedEmbeddings(loader_items, cache, keys)), f"on, {cache.dir} ({reason})"
 
     def _cached_val_loader(self, val_loader):
-        items = val_loader.dataset
+        dataset, transforms = self._eval_data["val"]
+        items = TransformedDataset(dataset, transforms, seed=0, keep_original_mask=True)
         keys = fill_cache(self.model, items, self._cache, self.device, self.config.val.bs, self.show_progress)
-        return build_eval_loader(items.dataset, items.transforms, self.config.val.bs, self.config.val.num_workers,
-                                 self.device.type == "cuda", wrap=lambda val_items: CachedEmbeddings(val_items, self._cache, keys))  # fmt: skip
+        return build_eval_loader(
+            dataset, transforms, self.config.val.bs, self.config.val.num_workers, self.device.type == "cuda",
+            wrap=lambda val_items: CachedEmbeddings(val_items, self._cache, keys),
+            rank=self.dist.rank, world_size=self.dist.world_size,
+        )  # fmt: skip
 
     def _log_train(self, step: int, stats: Dict[str, float], started: float, start_step: int, writer) -> None:
         if not self.dist.is_main:
