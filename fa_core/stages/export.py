@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -27,7 +27,6 @@ class ExportResult:
     report_path: Path
     report: Dict[str, Any]
     fp16_path: Optional[Path] = None
-    extra: Dict[str, Any] = field(default_factory=dict)
 
 
 def report_path_for(onnx_path: Path) -> Path:

@@ -30,8 +30,10 @@ def summary_lines(config: Config) -> List[str]:
         lines.append(f"registered:      {registration['model_uri']} aliases {', '.join(registration['aliases'])}"
                      f" (gate: {registration['gate'].get('reason', 'n/a')})")  # fmt: skip
         uri = registration["tracking_uri"]
-        ui = f"mlflow ui --backend-store-uri {uri}" if not uri.startswith("http") else uri
-        lines.append(f"MLflow UI:       {ui}   (then open http://127.0.0.1:5000)" if not uri.startswith("http") else f"MLflow UI:       {ui}")
+        if uri.startswith("http"):
+            lines.append(f"MLflow UI:       {uri}")
+        else:
+            lines.append(f"MLflow UI:       mlflow ui --backend-store-uri {uri}   (then open http://127.0.0.1:5000)")
         champion = f"models:/{registration['model_name']}@champion"
         lines.append(f"try it:          fa predict --model {champion} --input <image or folder> --out predictions/")
     if not lines:
