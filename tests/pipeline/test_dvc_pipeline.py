@@ -72,6 +72,9 @@ def test_dvc_pipeline_registers_a_champion_that_mlflow_serves(workspace, tmp_pat
         assert manifest["splits"]["train"]["num_samples"] == 16 and len(manifest["content_hash"]) == 64
 
         assert "Data and pipelines are up to date" in run(["dvc", "repro"], work, env)
+        summary = run(["fa", "summary", "--cfg", "params.yaml"], work, env)
+        assert "registered:      models:/shapes/1 aliases candidate, champion" in summary
+        assert "fa predict --model models:/shapes@champion" in summary
         assert "mIoU" in run(["dvc", "metrics", "show"], work, env)
         run(["dvc", "plots", "show", "-o", str(tmp_path / "plots")], work, env)
         assert (tmp_path / "plots" / "index.html").is_file()
