@@ -6,7 +6,6 @@ import logging
 from typing import Dict, Optional, Sequence
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
@@ -61,18 +60,18 @@ def evaluate(
     return matrix.compute()
 
 
-def most_frequent_class_miou(loader: DataLoader, num_classes: int, ignore_index: int, device="cpu") -> float:
-    """The mIoU of predicting the most frequent label everywhere: the floor a model must beat."""
-    counts = torch.zeros(num_classes, dtype=torch.int64, device=device)
-    masks = [mask for batch in loader for mask in batch["mask"]]
-    for mask in masks:
-        valid = mask[(mask != ignore_index) & (mask >= 0) & (mask < num_classes)]
-        counts += torch.bincount(valid.flatten(), minlength=num_classes).to(device)
-    if dist.is_available() and dist.is_initialized():
-        dist.all_reduce(counts)
+def most_frequent_class_miou(confusion_matrix: Optional[Sequence[Sequence[int]]]) -> Optional[float]:
+    """The mIoU of predicting the most frequent label everywhere: the floor a model must beat.
+
+    Derived from an evaluation's confusion matrix (its row sums are the label counts): the majority
+    class scores count/total, every other labelled class 0, and classes absent from both are left out.
+    """
+    if not confusion_matrix:
+        return None
+    counts = torch.tensor(confusion_matrix, dtype=torch.int64).sum(dim=1)
+    total = int(counts.sum())
+    if total == 0:
+        return None
     majority = int(counts.argmax())
-    matrix = ConfusionMatrix(num_classes, ignore_index, device=device)
-    for mask in masks:
-        matrix.update(torch.full_like(mask, majority), mask)
-    matrix.reduce()
-    return matrix.compute()["mIoU"]
+    present = int((counts > 0).sum())
+    return (int(counts[majority]) / total) / present

@@ -35,7 +35,8 @@ from fa_core.engine.evaluation import evaluate, most_frequent_class_miou
 from fa_core.engine.losses import build_losses
 from fa_core.engine.optim import build_optimizer
 from fa_core.engine.schedulers import build_scheduler
-from fa_core.engine.setup import DistContext, init_distributed, resolve_device, seed_everything, setup_logging
+from fa_core.engine.setup import DistContext, init_distributed, resolve_device, seed_everything
+from fa_core.log import setup_logging
 from fa_core.errors import CheckpointError, ConfigError
 from fa_core.models import MODELS, load_model_weights
 from fa_core.registry import Registry
@@ -201,9 +202,17 @@ class SemRunner:
         val_loader, class_names = self.eval_loader("val")
         self._warn_if_val_is_train()
 
-        wrap, cache_note = self._embedding_cache(dataset, transforms)
-        if wrap is not None:  # validation images are deterministic: serve them from the cache too
-            val_loader = self._cached_val_loader(val_loader)
+        cache, transforms, cache_note = self._embedding_cache(transforms)
+        wrap = None
+        if cache is not None:
+            wrap = self._cached_items(cache, dataset, transforms, keep_original_mask=False)
+            # Validation images are deterministic: serve them from the cache too.
+            val_dataset, val_transforms = self._eval_data["val"]
+            val_loader = build_eval_loader(
+                val_dataset, val_transforms, self.config.val.bs, self.config.val.num_workers,
+                self.device.type == "cuda", rank=self.dist.rank, world_size=self.dist.world_size,
+                wrap=self._cached_items(cache, val_dataset, val_transforms, keep_original_mask=True),
+            )  # fmt: skip
         loss_fn = build_losses(
             {name: vars(loss) for name, loss in cfg.losses.items()}, cfg.ignore_index, "train.losses"
         ).to(self.device)
@@ -266,9 +275,7 @@ class SemRunner:
         if self.config.test.need_test:
             history["test"] = self.evaluate("test")
             logger.info("test mIoU %.4f", history["test"]["mIoU"] or 0.0)
-        history["baseline_val_mIoU_most_frequent_class"] = most_frequent_class_miou(
-            val_loader, self.class_num, cfg.ignore_index, self.device
-        )
+        history["baseline_val_mIoU_most_frequent_class"] = most_frequent_class_miou(metrics.get("confusion_matrix"))
         if self.dist.is_main:
             (run_dir / "metrics.json").write_text(json.dumps(history, indent=2))
             logger.info("run finished: val mIoU %.4f (best %.4f); outputs in %s", metrics.get("mIoU") or 0.0, best_miou, run_dir)
@@ -276,29 +283,20 @@ class SemRunner:
             writer.close()
         return history
 
-    def _embedding_cache(self, dataset, transforms):
-        """(dataset wrapper serving cached encoder outputs or None, what was decided and why)."""
+    def _embedding_cache(self, transforms):
+        """(cache or None, the train transforms to use, what was decided and why), per train.embedding_cache."""
         cfg = self.train_cfg
-        use, transforms_used, reason = cache_decision(cfg.embedding_cache, self.model, transforms)
+        use, transforms, reason = cache_decision(cfg.embedding_cache, self.model, transforms)
         if not use:
-            return None, f"off ({reason})"
-        if transforms_used is not transforms:
-            transforms.transforms[:] = transforms_used.transforms  # the training loader must match the keys
+            return None, transforms, f"off ({reason})"
         cache = EmbeddingCache(cfg.embedding_cache.dir, encoder_fingerprint(self.model))
-        items = TransformedDataset(dataset, transforms, cfg.seed, keep_original_mask=False)
-        keys = fill_cache(self.model, items, cache, self.device, cfg.bs, self.show_progress)
-        self._cache = cache
-        return (lambda loader_items: CachedEmbeddings(loader_items, cache, keys)), f"on, {cache.dir} ({reason})"
+        return cache, transforms, f"on, {cache.dir} ({reason})"
 
-    def _cached_val_loader(self, val_loader):
-        dataset, transforms = self._eval_data["val"]
-        items = TransformedDataset(dataset, transforms, seed=0, keep_original_mask=True)
-        keys = fill_cache(self.model, items, self._cache, self.device, self.config.val.bs, self.show_progress)
-        return build_eval_loader(
-            dataset, transforms, self.config.val.bs, self.config.val.num_workers, self.device.type == "cuda",
-            wrap=lambda val_items: CachedEmbeddings(val_items, self._cache, keys),
-            rank=self.dist.rank, world_size=self.dist.world_size,
-        )  # fmt: skip
+    def _cached_items(self, cache, dataset, transforms, keep_original_mask: bool):
+        """Fill the cache for `dataset`; returns the loader wrapper that serves its entries."""
+        items = TransformedDataset(dataset, transforms, self.train_cfg.seed, keep_original_mask)
+        keys = fill_cache(self.model, items, cache, self.device, self.train_cfg.bs, self.show_progress)
+        return lambda loader_items: CachedEmbeddings(loader_items, cache, keys)
 
     def _log_train(self, step: int, stats: Dict[str, float], started: float, start_step: int, writer) -> None:
         if not self.dist.is_main:

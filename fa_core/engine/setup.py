@@ -1,4 +1,4 @@
-"""Run environment: device, seeding, torchrun/DDP detection and logging."""
+"""Run environment: device, seeding and torchrun/DDP detection."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import torch
 import torch.distributed as dist
 
 from fa_core.errors import ConfigError
-from fa_core.log import setup_logging  # noqa: F401  (re-exported for the runner)
 
 
 @dataclass
